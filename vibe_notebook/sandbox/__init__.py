@@ -1,0 +1,1 @@
+"""An embedded, faithful emulator of the Vibe Platform (placeholder)."""
