@@ -36,7 +36,30 @@ _LAZY: dict[str, str] = {
     "is_connected": "._session",
 }
 
-__all__ = ["__version__", "errors", *_LAZY]
+__all__ = [
+    "__version__",
+    "errors",
+    "AsyncClient",
+    "Client",
+    "authorize_url",
+    "parse_callback",
+    "exchange_code",
+    "Connection",
+    "SCOPES",
+    "connect",
+    "disconnect",
+    "ConnectPanel",
+    "deals",
+    "leads",
+    "contacts",
+    "companies",
+    "pipelines",
+    "stages",
+    "tasks",
+    "users",
+    "funnel",
+    "is_connected",
+]
 
 if TYPE_CHECKING:
     from ._client import AsyncClient, Client

@@ -353,7 +353,7 @@ def build_lookups(
         entry = (
             _as_int(row.get("sort")) or 0,
             str(row.get("statusId")),
-            row.get("name"),
+            str(row.get("name")),
         )
         by_entity.setdefault(str(row.get("entityId")), []).append(entry)
     ordered = {
@@ -545,10 +545,10 @@ def _load_fast_extractor() -> Callable[[list[Any], list[str]], np.ndarray] | Non
     # pandas' own record reader (what DataFrame(records) uses) is private API;
     # fall back to plain Python when a pandas release moves it.
     try:
-        from pandas._libs.lib import dicts_to_array
+        from pandas._libs.lib import dicts_to_array  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - depends on the pandas release
         return None
-    return dicts_to_array  # type: ignore[no-any-return]
+    return dicts_to_array  # type: ignore[no-any-return,unused-ignore]
 
 
 _fast_dicts_to_array = _load_fast_extractor()
@@ -591,8 +591,8 @@ def _to_datetime(values: np.ndarray) -> Any:
 
 
 def _to_date(values: np.ndarray) -> np.ndarray:
-    days = [v[:10] if isinstance(v, str) else None for v in values]
-    parsed = pd.to_datetime(days, format="%Y-%m-%d", errors="coerce")
+    days = np.array([v[:10] if isinstance(v, str) else None for v in values])
+    parsed = pd.to_datetime(pd.Index(days), format="%Y-%m-%d", errors="coerce")
     return np.asarray(parsed.as_unit("us"))
 
 
@@ -654,16 +654,18 @@ def _coerce_slowly(values: np.ndarray, kind: str) -> Any:
     if kind in ("id", "int"):
         numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
         whole = numbers.where(numbers == np.floor(numbers))
-        return pd.array(whole, dtype="Float64").astype("Int64").array
+        return pd.array(whole.to_numpy(), dtype="Float64").astype("Int64")
     if kind in ("float", "money"):
-        return np.asarray(
-            pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-        )
-    if kind == "bool":
-        return pd.array([None] * len(values), dtype="boolean")
-    return _to_string(
-        np.array([None if pd.isna(v) else str(v) for v in values], dtype=object)
-    )
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+        return np.asarray(numbers, dtype=np.float64)
+    if kind in ("datetime", "date", "bool"):
+        return pd.array([None] * len(values), dtype=DTYPES[kind])
+    text = np.array([None if _is_missing(v) else str(v) for v in values], dtype=object)
+    return _to_category(text) if kind in ("code", "currency") else _to_string(text)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _in_zone(values: Any, tz: str | dt.tzinfo) -> Any:

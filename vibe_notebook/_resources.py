@@ -557,16 +557,24 @@ class ResourcesMixin:
     # -- plumbing ---------------------------------------------------------------
 
     async def _frame(self, plan: PullPlan) -> pd.DataFrame:
-        lookups = await self._lookups(_NEEDS[plan.entity])
         before = self.stats["requests"]
-        with _progress(plan) as on_rows:
-            records = await self.pull(
-                plan.entity,
-                filter=plan.filter or None,
-                select=plan.select,
-                limit=plan.limit,
-                on_rows=on_rows,
-            )
+        # lookups load beside the pull; they are needed only to label rows
+        lookups_task = asyncio.ensure_future(self._lookups(_NEEDS[plan.entity]))
+        try:
+            with _progress(plan) as on_rows:
+                records = await self.pull(
+                    plan.entity,
+                    filter=plan.filter or None,
+                    select=plan.select,
+                    limit=plan.limit,
+                    on_rows=on_rows,
+                )
+        except BaseException:
+            lookups_task.cancel()
+            with contextlib.suppress(BaseException):
+                await lookups_task
+            raise
+        lookups = await lookups_task
         fetched = dt.datetime.now(dt.UTC)
         frame = to_frame(
             plan.entity,
