@@ -208,6 +208,17 @@ def test_deals_stage_order_follows_each_pipeline(sandbox, client):
         assert positions == sorted(positions), category
 
 
+def test_deals_stage_order_starts_with_the_default_pipeline(sandbox, client):
+    frame = client.deals()
+
+    default = [
+        s["name"]
+        for s in sorted(_table(sandbox, "statuses"), key=lambda s: s["sort"])
+        if s.get("categoryId") == 0 and s["entityId"] == "DEAL_STAGE"
+    ]
+    assert list(frame["stage"].cat.categories)[: len(default)] == default
+
+
 def test_pipelines_include_the_default_pipeline(sandbox, client):
     frame = client.pipelines()
 

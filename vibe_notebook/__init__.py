@@ -34,6 +34,7 @@ _LAZY: dict[str, str] = {
     "users": "._resources",
     "funnel": "._funnel",
     "is_connected": "._session",
+    "use": "._session",
 }
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "users",
     "funnel",
     "is_connected",
+    "use",
 ]
 
 if TYPE_CHECKING:
@@ -77,7 +79,7 @@ if TYPE_CHECKING:
         users,
     )
     from ._scopes import SCOPES
-    from ._session import is_connected
+    from ._session import is_connected, use
 
 
 def __getattr__(name: str) -> Any:

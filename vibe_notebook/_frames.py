@@ -730,8 +730,9 @@ def _label_stage(
 def _merged_stage_order(lookups: Lookups, pipeline_ids: list[int]) -> list[str]:
     """Stage names of several pipelines in one order that keeps each's order.
 
-    Pipelines are taken in pipeline order; a name not seen yet goes right
-    after the name that precedes it in its own pipeline (or first), so names
+    Pipelines are taken in pipeline order, so the default pipeline's stages
+    come first; a name not seen yet goes right after the name that precedes
+    it in its own pipeline (a pipeline's first stage goes last), so names
     shared by pipelines ("New", "Won") stay one category.
     """
     order: list[str] = []
@@ -739,7 +740,7 @@ def _merged_stage_order(lookups: Lookups, pipeline_ids: list[int]) -> list[str]:
         previous: str | None = None
         for stage in lookups.stages_of(pipeline_id):
             if stage.name not in order:
-                at = order.index(previous) + 1 if previous is not None else 0
+                at = order.index(previous) + 1 if previous is not None else len(order)
                 order.insert(at, stage.name)
             previous = stage.name
     return order
