@@ -12,7 +12,13 @@ from _fakeapi import KEY, FakePlatform
 
 from vibe_notebook import errors
 from vibe_notebook._client import AsyncClient
-from vibe_notebook._paging import _split, filter_params, page_params, pull_rows
+from vibe_notebook._paging import (
+    _span,
+    _split,
+    filter_params,
+    page_params,
+    pull_rows,
+)
 
 
 def _client(fake: FakePlatform) -> AsyncClient:
@@ -77,18 +83,32 @@ def test_page_params_keeps_the_tighter_user_id_bound() -> None:
 
 
 @pytest.mark.parametrize(
-    ("last", "highest", "windows"),
+    ("last", "highest", "span", "windows"),
     [
-        (100, 100, []),
-        (100, 150, [(101, 150)]),
-        (0, 200, [(1, 50), (51, 100), (101, 150), (151, 200)]),
-        (0, 10_000, [(lo, lo + 624) for lo in range(1, 10_001, 625)]),
-        ("a", "z", []),
+        (100, 100, 50, []),
+        (100, 150, 50, [(101, 150)]),
+        (0, 200, 50, [(1, 50), (51, 100), (101, 150), (151, 200)]),
+        (0, 200, 80, [(1, 80), (81, 160), (161, 200)]),
+        (0, 10_000, 50, [(lo, lo + 624) for lo in range(1, 10_001, 625)]),
+        ("a", "z", 50, []),
     ],
-    ids=["none", "one", "four", "capped-at-16", "non-numeric"],
+    ids=["none", "one", "four", "wide-span", "capped-at-16", "non-numeric"],
 )
-def test_split_windows_cover_the_range(last: Any, highest: Any, windows: list) -> None:
-    assert _split(last, highest, 50, 16) == windows
+def test_split_windows_cover_the_range(
+    last: Any, highest: Any, span: int, windows: list
+) -> None:
+    assert _split(last, highest, span, 16) == windows
+
+
+@pytest.mark.parametrize(
+    ("density", "span"), [(1.0, 50), (0.5, 90), (0.1, 450), (0.99, 50)]
+)
+def test_span_holds_about_one_page(density: float, span: int) -> None:
+    assert _span(50, density) == span
+
+
+def _window_requests(fake: FakePlatform) -> list[httpx.Request]:
+    return [r for r in fake.requests if "filter[id][$lte]" in r.url.params]
 
 
 def test_pull_returns_every_row_once_in_id_order() -> None:
@@ -245,9 +265,106 @@ def test_client_pull_uses_5000_row_keyset_pages() -> None:
     fake = FakePlatform(range(1, 12))
 
     rows = asyncio.run(_client(fake).pull("deals", select=["title"]))
+    big = FakePlatform(range(1, 6001))
+    asyncio.run(_client(big).pull("deals"))
 
     first = fake.requests[0].url.params
     assert _ids(rows) == list(range(1, 12))
-    assert first["limit"] == "5000"
+    assert first["limit"] == "1000"  # the sample page, a fifth of a page
     assert first["order[id]"] == "asc"
     assert first["select"] == "id,title"
+    assert [r.url.params["limit"] for r in _window_requests(big)] == ["5000"]
+
+
+def test_pull_dense_windows_cost_one_request_each() -> None:
+    fake = FakePlatform(range(1, 1001))
+
+    rows = _pull(fake)
+
+    windows = _window_requests(fake)
+    starts = [int(r.url.params["filter[id][$gte]"]) for r in windows]
+    assert _ids(rows) == list(range(1, 1001))
+    assert len(starts) == len(set(starts)) == 20  # 990 ids in windows of 50
+    assert all("filter[id][$gt]" not in r.url.params for r in windows)
+    # sample page, max-id probe, 20 windows, the tail walk past the max
+    assert len(fake.requests) == 23
+
+
+def test_pull_sparse_ids_get_wider_windows() -> None:
+    ids = list(range(10, 10_001, 10))  # one id in ten
+    fake = FakePlatform(ids)
+
+    rows = _pull(fake)
+
+    windows = _window_requests(fake)
+    spans = {
+        int(r.url.params["filter[id][$lte]"]) - int(r.url.params["filter[id][$gte]"])
+        for r in windows
+    }
+    assert _ids(rows) == ids
+    assert max(spans) + 1 == _span(50, 10 / 91)  # the sample covered ids 10..100
+    assert len(windows) < 30  # not the ~200 that 50-id windows would take
+
+
+def test_pull_window_that_overflows_is_split_above_its_last_id() -> None:
+    # sparse at first, so the first windows are wide, then dense
+    ids = [*range(1, 1001, 20), *range(1001, 2001)]
+    fake = FakePlatform(ids)
+
+    rows = _pull(fake)
+
+    starts = [int(r.url.params["filter[id][$gte]"]) for r in _window_requests(fake)]
+    full = [
+        r for r in _window_requests(fake) if r.url.params["filter[id][$gte]"] == "996"
+    ]
+    assert _ids(rows) == ids
+    assert len(starts) == len(set(starts))  # no id range is asked for twice
+    assert len(full) == 1
+    assert any(start > 1046 for start in starts)  # split past the full page
+    assert len(fake.requests) < 2 * len(ids) / 50
+
+
+def test_pull_catches_rows_created_while_windows_run() -> None:
+    fake = FakePlatform(range(1, 501))
+    created: list[int] = []
+
+    def create_early(fake: FakePlatform, request: httpx.Request) -> None:
+        if len(fake.requests) <= 6:
+            created.extend(fake.insert(2))
+
+    fake.before_list = create_early
+    rows = _pull(fake)
+
+    assert _ids(rows) == [*range(1, 501), *created]
+    assert len(created) == 12
+
+
+def test_pull_skips_no_rows_deleted_elsewhere_mid_pull() -> None:
+    fake = FakePlatform(range(1, 1001))
+    deleted: set[int] = set()
+
+    def delete_ahead(fake: FakePlatform, request: httpx.Request) -> None:
+        for victim in (len(fake.requests) * 37, len(fake.requests) * 41 + 3):
+            if fake.rows.pop(victim, None) is not None:
+                deleted.add(victim)
+
+    fake.before_list = delete_ahead
+    rows = _pull(fake)
+
+    got = _ids(rows)
+    assert deleted
+    assert got == sorted(set(got))
+    assert set(range(1, 1001)) - deleted <= set(got)
+
+
+def test_pull_reports_an_estimated_then_final_total() -> None:
+    dense = FakePlatform(range(1, 1001))
+    small = FakePlatform(range(1, 8))
+    totals: list[int] = []
+    small_totals: list[int] = []
+
+    _pull(dense, on_total=totals.append)
+    _pull(small, on_total=small_totals.append)
+
+    assert totals == [1000, 1000]
+    assert small_totals == [7]

@@ -212,6 +212,7 @@ class AsyncClient(ResourcesMixin):
         select: Sequence[str] | str | None = None,
         limit: int | None = None,
         on_rows: Callable[[int], Any] | None = None,
+        on_total: Callable[[int], Any] | None = None,
     ) -> list[dict[str, Any]]:
         """Return every row of ``entity`` matching ``filter``, in id order.
 
@@ -228,6 +229,9 @@ class AsyncClient(ResourcesMixin):
             Read only the first ``limit`` rows (a quick sample).
         on_rows
             Called with the size of each batch of rows as it arrives.
+        on_total
+            Called with an estimate of the rows to expect once the highest id
+            is known (exact when ids are dense), and with the final count.
 
         Raises
         ------
@@ -247,6 +251,7 @@ class AsyncClient(ResourcesMixin):
             select=[f.strip() for f in fields] if fields else None,
             limit=limit,
             on_rows=on_rows,
+            on_total=on_total,
         )
         self._stats["rows"] += len(rows)
         return rows
@@ -530,11 +535,17 @@ class Client(SyncResourcesMixin):
         select: Sequence[str] | str | None = None,
         limit: int | None = None,
         on_rows: Callable[[int], Any] | None = None,
+        on_total: Callable[[int], Any] | None = None,
     ) -> list[dict[str, Any]]:
         """Return every matching row, in id order; see :meth:`AsyncClient.pull`."""
         return self._run(
             self._async.pull(
-                entity, filter=filter, select=select, limit=limit, on_rows=on_rows
+                entity,
+                filter=filter,
+                select=select,
+                limit=limit,
+                on_rows=on_rows,
+                on_total=on_total,
             )
         )
 

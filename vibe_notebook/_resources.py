@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import difflib
+import functools
 import inspect
 import logging
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
@@ -48,6 +49,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+OnCount = Callable[[int], Any]
 
 # The field since= / until= look at unless by= names another one.
 _LAST_MODIFIED: dict[str, str | None] = {
@@ -282,16 +284,16 @@ def _merged_filter(
 
 
 @contextlib.contextmanager
-def _progress(plan: PullPlan) -> Iterator[Callable[[int], None] | None]:
-    """A tqdm.auto bar fed by the pull's row counts, or nothing.
+def _progress(plan: PullPlan) -> Iterator[tuple[OnCount | None, OnCount | None]]:
+    """Callbacks ``(on_rows, on_total)`` feeding a tqdm.auto bar, or Nones.
 
     With ``progress=None`` the bar appears only once a pull has run for a
-    second. The total is known only with ``limit=``; otherwise the bar shows
-    rows and rate without an ETA, since the platform's totals cannot be
-    trusted (vibe-api.md §3.1).
+    second. The total comes from ``limit=``, or from the pull's estimate once
+    it knows the highest id (the platform's own totals cannot be trusted,
+    vibe-api.md §3.1); with it the bar shows an ETA.
     """
     if plan.progress is False:
-        yield None
+        yield None, None
         return
     from tqdm.auto import tqdm
 
@@ -300,9 +302,19 @@ def _progress(plan: PullPlan) -> Iterator[Callable[[int], None] | None]:
         total=plan.limit, desc=plan.entity, unit=" rows", delay=delay, leave=True
     )
     try:
-        yield bar.update
+        yield bar.update, functools.partial(_set_total, bar)
     finally:
         bar.close()
+
+
+def _set_total(bar: Any, total: int) -> None:
+    """Give a running bar its total; the next update draws it with an ETA."""
+    bar.total = total
+    widget = getattr(bar, "container", None)  # tqdm.notebook's ipywidget
+    if widget is not None:
+        progress = widget.children[1]
+        progress.max, progress.bar_style = max(1, total), ""
+        progress.layout.width = None
 
 
 # The async getters -------------------------------------------------------------
@@ -327,6 +339,7 @@ class ResourcesMixin:
             select: Sequence[str] | str | None = None,
             limit: int | None = None,
             on_rows: Callable[[int], Any] | None = None,
+            on_total: Callable[[int], Any] | None = None,
         ) -> list[dict[str, Any]]: ...
 
         async def get_json(
@@ -561,13 +574,14 @@ class ResourcesMixin:
         # lookups load beside the pull; they are needed only to label rows
         lookups_task = asyncio.ensure_future(self._lookups(_NEEDS[plan.entity]))
         try:
-            with _progress(plan) as on_rows:
+            with _progress(plan) as (on_rows, on_total):
                 records = await self.pull(
                     plan.entity,
                     filter=plan.filter or None,
                     select=plan.select,
                     limit=plan.limit,
                     on_rows=on_rows,
+                    on_total=on_total,
                 )
         except BaseException:
             lookups_task.cancel()
