@@ -165,12 +165,49 @@ def test_sync_ctrl_c_during_pull_keeps_rows() -> None:
         client.pull("deals")
     client.close()
 
-    assert len(caught.value.rows) == 5000
-    assert "5,000 rows arrived" in str(caught.value)
+    assert len(caught.value.rows) == 1000  # the first, sample page
+    assert "1,000 rows arrived" in str(caught.value)
 
 
 def _interrupt() -> None:
     raise KeyboardInterrupt
+
+
+def test_sync_ctrl_c_inside_a_running_loop_keeps_rows_and_stops_tasks() -> None:
+    _isolated("scenario_ctrl_c_inside_a_running_loop")
+
+
+def scenario_ctrl_c_inside_a_running_loop() -> None:
+    fake = FakePlatform(range(1, 20_001))
+    hang = asyncio.Event()
+    served = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal served
+        served += 1
+        if served == 3:
+            asyncio.get_running_loop().call_soon(_interrupt)
+        if served >= 3:
+            await hang.wait()
+        return fake.handle(request)
+
+    client = Client(KEY, base_url="http://fake", transport=httpx.MockTransport(handler))
+
+    async def notebook_cell() -> tuple[errors.PullInterrupted, int]:
+        try:
+            client.pull("deals")
+        except errors.PullInterrupted as exc:
+            await asyncio.sleep(0)
+            others = asyncio.all_tasks() - {asyncio.current_task()}
+            return exc, len([t for t in others if not t.done()])
+        raise AssertionError("the pull was not interrupted")
+
+    caught, pending = asyncio.run(notebook_cell())
+    client.close()
+
+    assert len(caught.rows) == 1000  # the first, sample page
+    assert "1,000 rows arrived" in str(caught)
+    assert pending == 0
 
 
 def test_import_stays_light() -> None:

@@ -560,7 +560,7 @@ class Client(SyncResourcesMixin):
         running = _running_loop()
         if running is not None:
             _allow_nesting(running)
-            return running.run_until_complete(coro)
+            return _run_until_done(running, coro)
 
         if self._loop is None or self._loop.is_closed():
             self._loop = asyncio.new_event_loop()
