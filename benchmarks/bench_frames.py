@@ -33,7 +33,8 @@ from vibe_notebook._frames import build_lookups, to_frame
 
 def make_records(rows: int, path: Path) -> None:
     """Generate ``rows`` sandbox deals, round-trip them through JSON, pickle."""
-    from vibe_notebook.sandbox._data import PortalPlan, anchor_time, build_portal
+    from vibe_notebook.sandbox._data import PortalPlan, build_portal
+    from vibe_notebook.sandbox._data_words import anchor_time
 
     plan = PortalPlan("bench.bitrix24.com", "Bench", 42, rows, eager_limit=rows)
     plan.anchor = anchor_time("2026-12-01", 0)

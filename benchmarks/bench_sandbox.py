@@ -12,14 +12,10 @@ import time
 import httpx
 
 from vibe_notebook.sandbox import Sandbox
-from vibe_notebook.sandbox._data import (
-    PortalPlan,
-    _context,
-    _leads,
-    _users,
-    anchor_time,
-    deal_table,
-)
+from vibe_notebook.sandbox._data import PortalPlan, _context
+from vibe_notebook.sandbox._data_deals import deal_table
+from vibe_notebook.sandbox._data_rows import leads, users
+from vibe_notebook.sandbox._data_words import anchor_time
 from vibe_notebook.sandbox._state import Table
 
 DEALS = 100_000
@@ -30,9 +26,9 @@ REQUESTS = 15
 def generate_deals() -> list[float]:
     plan = PortalPlan("bench.bitrix24.com", "Bench", 42, DEALS)
     plan.anchor = anchor_time("2026-12-01", 0)
-    ctx = _context(plan, Table(_users(plan)))
+    ctx = _context(plan, Table(users(plan)))
     ctx.converted_leads = [
-        r["id"] for r in _leads(plan, ctx) if r["statusId"] == "CONVERTED"
+        r["id"] for r in leads(plan, ctx) if r["statusId"] == "CONVERTED"
     ]
     times = []
     for _ in range(RUNS):

@@ -20,7 +20,7 @@ import ipywidgets as w
 import pytest
 
 import vibe_notebook as vn
-from vibe_notebook import _hosting, _panel, _session
+from vibe_notebook import _hosting, _panel, _panel_settings, _session
 from vibe_notebook._panel import ConnectPanel
 from vibe_notebook._redirect import start_catcher
 from vibe_notebook._scopes import SCOPES
@@ -672,7 +672,7 @@ def test_panel_disconnect_button_forgets_key(sandbox: Sandbox, tmp_path: Any) ->
 
 def test_connect_sandbox_wires_everything() -> None:
     panel = vn.connect(sandbox=True)
-    sb = _panel._SANDBOX
+    sb = _panel_settings._SANDBOX
     assert sb is not None
 
     _paste_and_connect(panel, sb.approve(_href(panel)))
@@ -681,7 +681,7 @@ def test_connect_sandbox_wires_everything() -> None:
     assert panel.connection.base_url == sb.base_url
     assert "sandbox keys end with this kernel" in _status(panel)
     assert vn.connect(sandbox=True)._settings.base_url == sb.base_url
-    assert _panel._SANDBOX is sb
+    assert _panel_settings._SANDBOX is sb
     panel._ui.reconnect.click()
     assert _href(panel).startswith(f"{sb.base_url}/v1/connect/authorize?")
 
@@ -690,9 +690,9 @@ def test_connect_sandbox_under_hub_goes_through_proxy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/test/")
-    monkeypatch.setattr(_panel, "_SANDBOX", None)
+    monkeypatch.setattr(_panel_settings, "_SANDBOX", None)
     panel = vn.connect(sandbox=True)
-    sb = _panel._SANDBOX
+    sb = _panel_settings._SANDBOX
     assert sb is not None
     try:
         port = urlsplit(sb.base_url).port

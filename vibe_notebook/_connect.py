@@ -7,7 +7,8 @@ import logging
 import secrets
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -248,14 +249,9 @@ def exchange_code(
     request = _TokenRequest.build(
         code, client_id, client_secret, redirect_uri, base_url, requested_scopes
     )
-    started = time.perf_counter()
-    try:
-        with httpx.Client(transport=transport, timeout=timeout) as http:
-            response = http.post(request.url, data=request.form)
-    except httpx.HTTPError as exc:
-        raise request.transport_error(exc) from exc
-
-    return request.finish(response, started)
+    with request.sending(), httpx.Client(transport=transport, timeout=timeout) as http:
+        response = http.post(request.url, data=request.form)
+    return request.finish(response)
 
 
 async def aexchange_code(
@@ -273,14 +269,10 @@ async def aexchange_code(
     request = _TokenRequest.build(
         code, client_id, client_secret, redirect_uri, base_url, requested_scopes
     )
-    started = time.perf_counter()
-    try:
+    with request.sending():
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
             response = await http.post(request.url, data=request.form)
-    except httpx.HTTPError as exc:
-        raise request.transport_error(exc) from exc
-
-    return request.finish(response, started)
+    return request.finish(response)
 
 
 def warn_missing_scopes(conn: Connection, *, stacklevel: int = 1) -> bool:
@@ -308,14 +300,19 @@ def warn_missing_scopes(conn: Connection, *, stacklevel: int = 1) -> bool:
     return True
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False)
 class _TokenRequest:
-    """A checked token-exchange request; holds the secret, so no repr."""
+    """A checked token-exchange request; holds the secret, so no repr.
+
+    The sync and async exchanges share it: each only opens its client inside
+    :meth:`sending` and posts, then hands the response to :meth:`finish`.
+    """
 
     url: str
     base_url: str
     form: dict[str, str]
     requested: tuple[str, ...]
+    started: float = 0.0
 
     @classmethod
     def build(
@@ -348,7 +345,16 @@ class _TokenRequest:
     def __repr__(self) -> str:
         return f"_TokenRequest(url={self.url!r})"
 
-    def transport_error(self, exc: httpx.HTTPError) -> TransportError:
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Time the post, and turn a network failure into TransportError."""
+        self.started = time.perf_counter()
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+
+    def _transport_error(self, exc: httpx.HTTPError) -> TransportError:
         what = (
             "did not answer in time"
             if isinstance(exc, httpx.TimeoutException)
@@ -362,8 +368,8 @@ class _TokenRequest:
             "platform already used it."
         )
 
-    def finish(self, response: httpx.Response, started: float) -> Connection:
-        elapsed_ms = (time.perf_counter() - started) * 1000
+    def finish(self, response: httpx.Response) -> Connection:
+        elapsed_ms = (time.perf_counter() - self.started) * 1000
         logger.info(
             "POST %s -> %d (%.0f ms)", TOKEN_PATH, response.status_code, elapsed_ms
         )

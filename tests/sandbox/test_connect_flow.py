@@ -17,7 +17,8 @@ from starlette.applications import Starlette
 
 from vibe_notebook._scopes import SCOPES
 from vibe_notebook.sandbox import Sandbox
-from vibe_notebook.sandbox._connect import connect_routes, read_consent_id
+from vibe_notebook.sandbox._connect import connect_routes
+from vibe_notebook.sandbox._connect_pages import read_consent_id
 from vibe_notebook.sandbox._data import DISABLED_CLIENT_ID
 from vibe_notebook.sandbox._state import (
     Partner,

@@ -11,12 +11,10 @@ from vibe_notebook.sandbox._data import (
     DEMO_CLIENT_ID,
     DISABLED_CLIENT_ID,
     PortalPlan,
-    anchor_time,
     build_portal,
-    iso,
     populate,
-    stage_ids,
 )
+from vibe_notebook.sandbox._data_words import anchor_time, iso, stage_ids
 from vibe_notebook.sandbox._state import Portal, SandboxConfig, SandboxState
 
 ANCHOR = anchor_time("2026-12-01", 0)

@@ -19,13 +19,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from vibe_notebook.sandbox import Sandbox
+from vibe_notebook.sandbox._faults import FaultInjector, wrap_app
 from vibe_notebook.sandbox._limits import (
-    FaultInjector,
     Limits,
     modeled_floor,
     portal_units,
     request_latency,
-    wrap_app,
 )
 from vibe_notebook.sandbox._state import SandboxConfig, SandboxHTTPError, SandboxState
 

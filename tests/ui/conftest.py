@@ -125,8 +125,8 @@ def _notebook(secrets_file: Path) -> nbformat.NotebookNode:
     """Connect; dump the real secrets outside the notebook; pull deals."""
     dump = (
         "import json, pathlib\n"
-        "from vibe_notebook import _panel\n"
-        "_sb = _panel._SANDBOX\n"
+        "from vibe_notebook import _panel_settings\n"
+        "_sb = _panel_settings._SANDBOX\n"
         f"pathlib.Path({str(secrets_file)!r}).write_text(json.dumps({{\n"
         "    'api_key': panel.connection.api_key,\n"
         "    'client_secret': _sb.client_secret,\n"

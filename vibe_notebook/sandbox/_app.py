@@ -58,7 +58,7 @@ def _attach_limits(state: SandboxState) -> None:
 
 def _wrap_faults(app: ASGIApp, state: SandboxState) -> ASGIApp:
     try:
-        from ._limits import wrap_app
+        from ._faults import wrap_app
     except ImportError:  # pragma: no cover - built without faults
         return app
     return wrap_app(app, state)

@@ -1,26 +1,22 @@
-"""Partner Connect in the sandbox: consent page, code exchange, callback page."""
+"""Partner Connect in the sandbox: its routes, consent checks and code exchange."""
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 import secrets
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from string import Template
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .._scopes import SCOPES
-from ._state import Partner, Portal, SandboxHTTPError, SandboxState
+from ._connect_pages import callback_page, consent_page, error_page
+from ._state import Partner, SandboxHTTPError, SandboxState
 
-__all__ = ["connect_routes", "read_consent_id"]
+__all__ = ["connect_routes"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,18 +28,9 @@ _FORM_TYPE = "application/x-www-form-urlencoded"
 _MAX_FORM_BYTES = 64 * 1024
 _DENIED = "The user denied access on the consent page."
 
-# Consent and callback pages must not be framed, cached or leak their address.
-_PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-}
-_CONSENT_ID = re.compile(r'name="consent_id" value="([^"]+)"')
-
 
 @dataclass
-class _Consent:
+class Consent:
     """An authorize request shown to the user and not yet answered."""
 
     client_id: str
@@ -71,10 +58,10 @@ class _ConnectStore:
 
     def __init__(self, state: SandboxState):
         self.state = state
-        self.consents: dict[str, _Consent] = {}
+        self.consents: dict[str, Consent] = {}
         self.grants: dict[str, _Grant] = {}
 
-    def add_consent(self, consent: _Consent) -> str:
+    def add_consent(self, consent: Consent) -> str:
         self._prune()
         consent_id = secrets.token_urlsafe(18)
         self.consents[consent_id] = consent
@@ -85,7 +72,7 @@ class _ConnectStore:
         self.grants[code] = grant
         return code
 
-    def live_consent(self, consent_id: str) -> _Consent | None:
+    def live_consent(self, consent_id: str) -> Consent | None:
         consent = self.consents.get(consent_id)
         if consent is None or self._age(consent.created_at) > self._ttl:
             return None
@@ -107,35 +94,6 @@ class _ConnectStore:
         for code, grant in list(self.grants.items()):
             if self._age(grant.issued_at) > 2 * self._ttl:
                 del self.grants[code]
-
-
-@cache
-def _template(name: str) -> Template:
-    text = resources.files(__package__).joinpath("templates", name).read_text("utf-8")
-    return Template(text)
-
-
-def _render(name: str, status: int = 200, **values: str) -> HTMLResponse:
-    page = _template(name).substitute(values)
-    return HTMLResponse(page, status_code=status, headers=_PAGE_HEADERS)
-
-
-def _wants_json(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
-
-
-def _error_page(request: Request, error: SandboxHTTPError) -> Response:
-    if _wants_json(request):
-        return JSONResponse(error.body(), status_code=error.status)
-    hint = str(error.extra.get("hint", ""))
-    return _render(
-        "error.html",
-        error.status,
-        code=html.escape(error.code),
-        message=html.escape(error.message),
-        hint=html.escape(hint),
-    )
 
 
 def _json_error(error: SandboxHTTPError) -> JSONResponse:
@@ -246,7 +204,7 @@ def _parse_scopes(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _checked_request(state: SandboxState, request: Request) -> _Consent:
+def _checked_request(state: SandboxState, request: Request) -> Consent:
     """The authorize request, refused with the platform's code if untrusted."""
     query = request.query_params
     partner = _find_partner(state, query.get("client_id", ""))
@@ -254,74 +212,9 @@ def _checked_request(state: SandboxState, request: Request) -> _Consent:
     redirect_uri = query.get("redirect_uri", "")
     _check_redirect_uri(partner, redirect_uri)
     scopes = _parse_scopes(query.get("scopes", ""))
-    return _Consent(
+    return Consent(
         partner.client_id, redirect_uri, scopes, query.get("state"), state.clock()
     )
-
-
-def _portal_choices(portals: list[Portal], chosen: str | None) -> str:
-    chosen = chosen or (portals[0].domain if portals else None)
-    items = []
-    for portal in portals:
-        checked = " checked" if portal.domain == chosen else ""
-        domain = html.escape(portal.domain)
-        items.append(
-            f'<label><input type="radio" name="portal" value="{domain}"{checked}>'
-            f" {html.escape(portal.name)} <small>({domain})</small></label>"
-        )
-    return "\n      ".join(items)
-
-
-def _scope_choices(scopes: tuple[str, ...], ticked: set[str]) -> str:
-    items = []
-    for name in scopes:
-        checked = " checked" if name in ticked else ""
-        items.append(
-            f'<label><input type="checkbox" name="scope" value="{name}"{checked}>'
-            f' <span class="scope-name">{name}</span> '
-            f'<span class="scope-description">{html.escape(SCOPES[name])}</span>'
-            "</label>"
-        )
-    return "\n      ".join(items)
-
-
-def _consent_page(
-    state: SandboxState,
-    consent_id: str,
-    consent: _Consent,
-    *,
-    ticked: set[str] | None = None,
-    portal: str | None = None,
-    message: str = "",
-) -> HTMLResponse:
-    partner = state.partners[consent.client_id]
-    notice = f'<p class="message">{html.escape(message)}</p>' if message else ""
-    return _render(
-        "consent.html",
-        400 if message else 200,
-        partner=html.escape(partner.name),
-        message=notice,
-        consent_id=html.escape(consent_id),
-        portals=_portal_choices(list(state.portals.values()), portal),
-        scopes=_scope_choices(
-            consent.scopes, set(consent.scopes) if ticked is None else ticked
-        ),
-        redirect_uri=html.escape(consent.redirect_uri),
-    )
-
-
-def read_consent_id(page: str) -> str:
-    """The one-time ``consent_id`` in a consent page's HTML.
-
-    Raises
-    ------
-    ValueError
-        The page is not a consent page (an error page, for example).
-    """
-    match = _CONSENT_ID.search(page)
-    if match is None:
-        raise ValueError("The page has no consent form; it is probably an error page.")
-    return html.unescape(match.group(1))
 
 
 # Routes ---------------------------------------------------------------------
@@ -343,16 +236,16 @@ def connect_routes(state: SandboxState) -> list[Route]:
             consent = _checked_request(state, request)
         except SandboxHTTPError as error:
             logger.info("Refused authorize request: %s", error.code)
-            return _error_page(request, error)
+            return error_page(request, error)
 
         consent_id = store.add_consent(consent)
-        return _consent_page(state, consent_id, consent)
+        return consent_page(state, consent_id, consent)
 
     async def approve(request: Request) -> Response:
         try:
             return await _answer_consent(state, store, request)
         except SandboxHTTPError as error:
-            return _error_page(request, error)
+            return error_page(request, error)
 
     async def token(request: Request) -> Response:
         try:
@@ -362,7 +255,7 @@ def connect_routes(state: SandboxState) -> list[Route]:
             return _json_error(error)
 
     async def callback(request: Request) -> Response:
-        return _callback_page(request, state.config.code_ttl_seconds)
+        return callback_page(request, state.config.code_ttl_seconds)
 
     return [
         Route(AUTHORIZE_PATH, authorize, methods=["GET"]),
@@ -401,7 +294,7 @@ async def _answer_consent(
     granted = tuple(name for name in consent.scopes if name in ticked)
     problem = _consent_problem(state, portal, granted)
     if problem:
-        return _consent_page(
+        return consent_page(
             state, consent_id, consent, ticked=ticked, portal=portal, message=problem
         )
 
@@ -551,34 +444,3 @@ def _token_body(state: SandboxState, grant: _Grant, api_key: str) -> dict[str, A
             "email": user.get("email") or f"admin@{portal.domain}",
         },
     }
-
-
-# Callback -------------------------------------------------------------------
-
-
-def _callback_page(request: Request, ttl: float) -> HTMLResponse:
-    query = request.query_params
-    address = html.escape(str(request.url))
-    if "error" in query:
-        error = query["error"]
-        reason = "you pressed Deny" if error == "access_denied" else f"error={error}"
-        return _render(
-            "callback.html",
-            title="Access was not granted",
-            accent="#d64545",
-            message=html.escape(f"The consent page answered that {reason}."),
-            address=address,
-            next_step="Paste this address into the notebook's connect panel so it "
-            "can show what happened, then press Authorize again if you change "
-            "your mind.",
-        )
-    return _render(
-        "callback.html",
-        title="Almost connected: copy this address",
-        accent="#2f7d32",
-        message="Access was approved. Copy the whole address below.",
-        address=address,
-        next_step="Paste it into the callback field of the connect panel in your "
-        f"notebook and press Connect. It works once and expires in {ttl / 60:g} "
-        "minutes.",
-    )

@@ -150,11 +150,7 @@ def _select(spec: EntitySpec, names: list[str]) -> list[str] | None:
     for name in names:
         resolved = spec.resolve(name)
         if resolved is None:
-            raise bad_params(
-                f"Unknown field in select: {name}. "
-                f"See GET /v1/{spec.name}/fields for the field list.",
-                details={"field": name},
-            )
+            raise _unknown_field(spec, "field in select", name)
         chosen.append(resolved)
     if "id" not in chosen:
         chosen.insert(0, "id")
@@ -241,12 +237,15 @@ def _split_prefix(key: str) -> tuple[str, str]:
 def _filter_field(spec: EntitySpec, name: str) -> Field:
     resolved = spec.resolve(name)
     if resolved is None:
-        raise bad_params(
-            f"Unknown filter field: {name}. "
-            f"See GET /v1/{spec.name}/fields for the field list.",
-            details={"field": name},
-        )
+        raise _unknown_field(spec, "filter field", name)
     return spec.fields[resolved]
+
+
+def _unknown_field(spec: EntitySpec, what: str, name: str) -> SandboxHTTPError:
+    return bad_params(
+        f"Unknown {what}: {name}. See GET /v1/{spec.name}/fields for the field list.",
+        details={"field": name},
+    )
 
 
 def _operator(name: Any) -> str:
@@ -286,7 +285,8 @@ def _typed(field_: Field, value: Any) -> Any:
         ) from None
 
 
-def _as_int(value: Any) -> int:
+def as_int(value: Any) -> int:
+    """An int from an int, an integral float or a numeric string; never a bool."""
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, float) and not value.is_integer():
@@ -326,7 +326,7 @@ def _as_list_item(value: Any) -> str:
 
 
 _COERCE: dict[str, Callable[[Any], Any]] = {
-    "int": _as_int,
+    "int": as_int,
     "float": float,
     "bool": _as_bool,
     "datetime": as_datetime,

@@ -15,6 +15,7 @@ import httpx
 import uvicorn
 
 from ._app import create_app
+from ._connect_pages import read_consent_id
 from ._data import DEMO_CLIENT_ID, populate
 from ._state import SandboxConfig, SandboxHTTPError, SandboxState
 
@@ -23,7 +24,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_KEY_SCOPES = ("crm", "task", "user")
 _ERROR_CODE = re.compile(r'id="error-code">([^<]*)<')
 _ERROR_MESSAGE = re.compile(r'(?:id="error-message"|class="message")>([^<]*)<')
-_CONSENT_ID = re.compile(r'name="consent_id" value="([^"]+)"')
 
 
 class Sandbox:
@@ -137,14 +137,9 @@ class Sandbox:
         """Serve in a background thread; returns self once it answers."""
         if self._server is not None:
             raise RuntimeError("This sandbox is already running; call stop() first.")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        self._register_callbacks()
-        self._server = _server(self.app, self.host)
+        sock, server = self._listen()
         self._thread = threading.Thread(
-            target=self._server.run,
+            target=server.run,
             kwargs={"sockets": [sock]},
             name=f"vibe-sandbox-{self.port}",
             daemon=True,
@@ -156,13 +151,18 @@ class Sandbox:
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted (what the CLI does)."""
+        sock, server = self._listen()
+        server.run(sockets=[sock])
+
+    def _listen(self) -> tuple[socket.socket, uvicorn.Server]:
+        """Bind the port (a free one when 0) and make the server for it."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         self._register_callbacks()
         self._server = _server(self.app, self.host)
-        self._server.run(sockets=[sock])
+        return sock, self._server
 
     def bind_port(self) -> int:
         """Pick the port now (for banners printed before serving)."""
@@ -266,13 +266,16 @@ def _consent_form(
     portal: str | None,
     deny: bool,
 ) -> dict[str, list[str]]:
-    match = _CONSENT_ID.search(page)
-    if match is None:
-        raise SandboxHTTPError(400, "INVALID_PARAMS", "The page has no consent form.")
+    try:
+        consent_id = read_consent_id(page)
+    except ValueError:
+        raise SandboxHTTPError(
+            400, "INVALID_PARAMS", "The page has no consent form."
+        ) from None
     requested = parse_qs(urlsplit(authorize_url).query).get("scopes", [""])[0]
     ticked = list(scopes) if scopes is not None else requested.split(",")
     form = {
-        "consent_id": [match.group(1)],
+        "consent_id": [consent_id],
         "scope": [name for name in ticked if name],
         "decision": ["deny" if deny else "approve"],
     }

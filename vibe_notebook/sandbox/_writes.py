@@ -6,8 +6,8 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from ._data import LEAD_STATUSES, iso, stage_ids
-from ._filters import as_datetime, bad_params
+from ._data_words import LEAD_STATUSES, iso, stage_ids
+from ._filters import as_datetime, as_int, bad_params
 from ._schema import EntitySpec, Field
 from ._state import Portal, Row
 
@@ -68,12 +68,6 @@ def _value(field: Field, value: Any) -> Any:
         ) from None
 
 
-def _as_int(value: Any) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError(value)
-    return int(value)
-
-
 def _as_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -106,7 +100,7 @@ def _as_date(value: Any) -> str:
 
 
 _WRITE: dict[str, Callable[[Any], Any]] = {
-    "int": _as_int,
+    "int": as_int,
     "float": float,
     "bool": _as_bool,
     "datetime": as_datetime,
