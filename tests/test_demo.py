@@ -80,7 +80,14 @@ def test_demo_serves_the_quickstart_and_the_panel_connects(demo_address: str) ->
 
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--disable-gpu", "--no-first-run"]
+            executable_path=CHROMIUM,
+            args=[
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         context = browser.new_context(viewport={"width": 1300, "height": 900})
         page = context.new_page()
