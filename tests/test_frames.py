@@ -10,6 +10,7 @@ import pytest
 
 from vibe_notebook._frames import (
     SCHEMAS,
+    PagedFrame,
     build_lookups,
     column_types,
     to_frame,
@@ -332,3 +333,110 @@ def test_users_full_name_label():
     frame = to_frame("users", [{"id": 1, "name": "Ann", "lastName": "Lee"}])
 
     assert frame["fullName"].tolist() == ["Ann Lee"]
+
+
+# Frames built page by page ----------------------------------------------------
+
+
+def _portal_records(entity: str, rows: int = 900) -> list[dict]:
+    """Sandbox records of ``entity`` as the wire carries them (tasks as strings)."""
+    import json
+
+    from vibe_notebook.sandbox._data import PortalPlan, build_portal
+    from vibe_notebook.sandbox._schema import TASK_STRING_FIELDS
+
+    portal = build_portal(PortalPlan("pages.bitrix24.com", "Pages", 7, rows))
+    table = portal.tables[entity]
+    records = json.loads(json.dumps([table[key] for key in table]))
+    if entity == "tasks":
+        for row in records:
+            for name in TASK_STRING_FIELDS:
+                if row.get(name) is not None:
+                    row[name] = str(row[name])
+    return records
+
+
+def _paged_frame(
+    entity: str, records: list[dict], size: int, **options: object
+) -> pd.DataFrame:
+    """Pages of ``size`` rows added last page first, as windows may arrive."""
+    select = options.pop("select", None)
+    paged = PagedFrame(entity, select=select)  # type: ignore[arg-type]
+    pages = [records[i : i + size] for i in range(0, len(records), size)]
+    for page in reversed(pages):
+        paged.add(page)
+    return paged.frame(records, **options)  # type: ignore[arg-type]
+
+
+def _assert_same_frame(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    for name in want.columns:
+        if isinstance(want[name].dtype, pd.CategoricalDtype):
+            assert list(got[name].cat.categories) == list(want[name].cat.categories)
+            assert got[name].cat.ordered == want[name].cat.ordered
+
+
+@pytest.mark.parametrize(
+    "entity", ["deals", "leads", "contacts", "companies", "tasks", "users"]
+)
+def test_paged_frame_equals_to_frame_of_all_rows(entity):
+    records = _portal_records(entity)
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+
+    got = _paged_frame(entity, records, 128, lookups=LOOKUPS, now=now)
+    want = to_frame(entity, records, lookups=LOOKUPS, now=now)
+
+    _assert_same_frame(got, want)
+
+
+def test_paged_frame_equals_to_frame_with_select_and_tz():
+    records = _portal_records("deals")
+    select = ["title", "stageId", "currency", "UF_CRM_DEAL_REGION"]
+    picked = [{f: r.get(f) for f in ["id", *select]} for r in records]
+
+    got = _paged_frame(
+        "deals", picked, 100, select=select, lookups=LOOKUPS, tz="Asia/Tokyo"
+    )
+    want = to_frame("deals", picked, select=select, lookups=LOOKUPS, tz="Asia/Tokyo")
+
+    _assert_same_frame(got, want)
+
+
+def test_paged_frame_joins_categories_first_seen_on_later_pages():
+    records = [
+        {"id": 1, "currency": "EUR", "stageId": "WON", "UF_CRM_X": None},
+        {"id": 2, "currency": None, "stageId": "C1:NEW"},
+        {"id": 3, "currency": "USD", "stageId": "APOLOGY", "UF_CRM_Y": 5, "x": 0},
+    ]
+
+    got = _paged_frame("deals", records, 1, lookups=LOOKUPS)
+    want = to_frame("deals", records, lookups=LOOKUPS)
+
+    _assert_same_frame(got, want)
+    assert list(got.currency.cat.categories) == ["RUB", "USD", "EUR"]
+    assert list(got.columns[-3:]) == ["UF_CRM_X", "UF_CRM_Y", "x"]
+
+
+def test_paged_frame_types_all_rows_when_pages_do_not_match():
+    records = _portal_records("deals", 50)
+    paged = PagedFrame("deals")
+    paged.add(records[:20])  # the rest never arrived as pages
+
+    got = paged.frame(records, lookups=LOOKUPS)
+
+    _assert_same_frame(got, to_frame("deals", records, lookups=LOOKUPS))
+
+
+def test_paged_frame_coerces_like_to_frame_when_a_page_is_unreadable():
+    records = [{"id": "1", "timeEstimate": "60"}, {"id": "2", "timeEstimate": "x"}]
+
+    got = _paged_frame("tasks", records, 1)
+
+    _assert_same_frame(got, to_frame("tasks", records))
+    assert got.timeEstimate.tolist() == [60, pd.NA]
+
+
+def test_paged_frame_of_no_rows_has_the_full_schema():
+    got = PagedFrame("leads").frame([])
+
+    _assert_same_frame(got, to_frame("leads", []))

@@ -212,6 +212,33 @@ def test_pull_reports_progress() -> None:
     assert sum(batches) == len(rows) == 300
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [range(1, 1001), [*range(1, 1001, 20), *range(1001, 2001)]],
+    ids=["dense", "sparse-then-dense"],
+)
+def test_pull_hands_each_page_to_on_page_as_the_rows_it_returns(ids: Any) -> None:
+    fake = FakePlatform(ids)
+    pages: list[list[dict]] = []
+
+    rows = _pull(fake, on_page=pages.append)
+
+    assert sum(len(page) for page in pages) == len(rows) == len(ids)
+    assert all(_ids(page) == sorted(_ids(page)) for page in pages)
+    returned = {id(row) for row in rows}
+    assert all(id(row) in returned for page in pages for row in page)
+
+
+def test_pull_with_a_limit_hands_its_pages_to_on_page() -> None:
+    fake = FakePlatform(range(1, 1001))
+    pages: list[list[dict]] = []
+
+    rows = _pull(fake, limit=120, on_page=pages.append)
+
+    assert [row for page in pages for row in page] == rows
+    assert [len(page) for page in pages] == [120]  # one page of the limit
+
+
 def test_pull_stops_all_windows_on_error() -> None:
     fake = FakePlatform(range(1, 1001))
 

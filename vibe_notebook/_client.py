@@ -213,6 +213,7 @@ class AsyncClient(ResourcesMixin):
         limit: int | None = None,
         on_rows: Callable[[int], Any] | None = None,
         on_total: Callable[[int], Any] | None = None,
+        on_page: Callable[[list[dict[str, Any]]], Any] | None = None,
     ) -> list[dict[str, Any]]:
         """Return every row of ``entity`` matching ``filter``, in id order.
 
@@ -232,6 +233,10 @@ class AsyncClient(ResourcesMixin):
         on_total
             Called with an estimate of the rows to expect once the highest id
             is known (exact when ids are dense), and with the final count.
+        on_page
+            Called with each page's rows as it arrives (pages come in
+            arrival order, not id order), to work on them while later pages
+            are on the way; the returned list holds the same row objects.
 
         Raises
         ------
@@ -252,6 +257,7 @@ class AsyncClient(ResourcesMixin):
             limit=limit,
             on_rows=on_rows,
             on_total=on_total,
+            on_page=on_page,
         )
         self._stats["rows"] += len(rows)
         return rows
@@ -536,6 +542,7 @@ class Client(SyncResourcesMixin):
         limit: int | None = None,
         on_rows: Callable[[int], Any] | None = None,
         on_total: Callable[[int], Any] | None = None,
+        on_page: Callable[[list[dict[str, Any]]], Any] | None = None,
     ) -> list[dict[str, Any]]:
         """Return every matching row, in id order; see :meth:`AsyncClient.pull`."""
         return self._run(
@@ -546,6 +553,7 @@ class Client(SyncResourcesMixin):
                 limit=limit,
                 on_rows=on_rows,
                 on_total=on_total,
+                on_page=on_page,
             )
         )
 

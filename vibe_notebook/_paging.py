@@ -56,6 +56,7 @@ Rows = list[dict[str, Any]]
 Fetch = Callable[[dict[str, str]], Awaitable[Rows]]
 OnRows = Callable[[int], Any]
 OnTotal = Callable[[int], Any]
+OnPage = Callable[[Rows], Any]
 
 _RANGE_OPS = ("$gt", "$gte", "$lt", "$lte")
 
@@ -150,12 +151,14 @@ async def keyset_walk(
     page_size: int = PAGE_SIZE,
     limit: int | None = None,
     on_rows: OnRows | None = None,
+    on_page: OnPage | None = None,
 ) -> None:
     """Append every row with ``start <= id <= upper`` (or ``id > after``) to sink.
 
     Rows go into ``sink`` page by page, so a caller that is interrupted still
-    holds what arrived. Stops on a page shorter than asked for, once the last
-    id reaches ``upper``, or once ``limit`` rows are in this walk.
+    holds what arrived; ``on_page`` gets each page's rows, in id order, as it
+    is added. Stops on a page shorter than asked for, once the last id
+    reaches ``upper``, or once ``limit`` rows are in this walk.
     """
     taken = 0
     while limit is None or taken < limit:
@@ -164,7 +167,7 @@ async def keyset_walk(
         rows = await fetch(page_params(filter, select, limit=size, id_ops=ops))
         rows = _page(rows, size)
 
-        _take(sink, rows, on_rows)
+        _take(sink, rows, on_rows, on_page)
         taken += len(rows)
         if len(rows) < size or _reached(_row_id(rows[-1]), upper):
             return
@@ -176,8 +179,12 @@ def _page(rows: Rows, size: int) -> Rows:
     return rows[:size]
 
 
-def _take(sink: Rows, rows: Rows, on_rows: OnRows | None) -> None:
+def _take(
+    sink: Rows, rows: Rows, on_rows: OnRows | None, on_page: OnPage | None = None
+) -> None:
     sink.extend(rows)
+    if rows and on_page is not None:
+        on_page(rows)
     if rows and on_rows is not None:
         on_rows(len(rows))
 
@@ -212,6 +219,7 @@ async def pull_rows(
     limit: int | None = None,
     on_rows: OnRows | None = None,
     on_total: OnTotal | None = None,
+    on_page: OnPage | None = None,
     page_size: int = PAGE_SIZE,
     max_windows: int = MAX_WINDOWS,
 ) -> Rows:
@@ -222,6 +230,11 @@ async def pull_rows(
     ``on_rows(n)`` is called with the size of each batch as it arrives, and
     ``on_total(n)`` with an estimate of the rows to come once the highest id
     is known (exact when the ids are dense), then with the final count.
+    ``on_page(rows)`` gets each page's rows (in id order within the page) as
+    they arrive, in arrival order, so a caller can process them while later
+    pages are still on the way; the returned list holds the same row objects.
+    A filter on fixed ids is answered by one request and calls no
+    ``on_page``.
 
     Raises
     ------
@@ -229,7 +242,7 @@ async def pull_rows(
         When the pull is cancelled (Ctrl-C, a cancelled task); ``.rows``
         holds the rows that arrived.
     """
-    pull = _Pull(fetch, filter, select, page_size, max_windows, on_rows)
+    pull = _Pull(fetch, filter, select, page_size, max_windows, on_rows, on_page)
     if _has_point_id(filter):
         # a fixed id or id list: one page answers it, and keyset bounds
         # would fight the user's own id condition
@@ -238,7 +251,7 @@ async def pull_rows(
         if on_total is not None:
             on_total(limit)
         sink = pull.part(0)
-        walk = keyset_walk(fetch, sink, **pull.options, limit=limit, on_rows=on_rows)
+        walk = keyset_walk(fetch, sink, **pull.options, limit=limit, **pull.callbacks)
         await _guarded(entity, [walk], pull)
         return sink[:limit]
 
@@ -263,11 +276,16 @@ class _Pull:
     page_size: int
     max_windows: int
     on_rows: OnRows | None
+    on_page: OnPage | None = None
     parts: list[tuple[Any, Rows]] = field(default_factory=list)
 
     @property
     def options(self) -> dict[str, Any]:
         return {"filter": self.filter, "select": self.select}
+
+    @property
+    def callbacks(self) -> dict[str, Any]:
+        return {"on_rows": self.on_rows, "on_page": self.on_page}
 
     def part(self, order: Any) -> Rows:
         """A new sink for rows that come after every part of lower ``order``."""
@@ -287,7 +305,7 @@ async def _pull_windows(pull: _Pull, entity: str, on_total: OnTotal | None) -> R
     probe = page_params(pull.filter, ["id"], limit=1, order="desc")
     top: Rows = []
     first = keyset_walk(
-        pull.fetch, sample, **pull.options, limit=sample_size, on_rows=pull.on_rows
+        pull.fetch, sample, **pull.options, limit=sample_size, **pull.callbacks
     )
     await _guarded(entity, [first, _fetch_into(pull.fetch, probe, top)], pull)
     if len(sample) < sample_size:
@@ -305,9 +323,7 @@ async def _pull_windows(pull: _Pull, entity: str, on_total: OnTotal | None) -> R
     # rows created during the pull have ids above the highest one seen
     tail = pull.part((2, 0))
     after = highest if windows else last
-    walk = keyset_walk(
-        pull.fetch, tail, **pull.options, after=after, on_rows=pull.on_rows
-    )
+    walk = keyset_walk(pull.fetch, tail, **pull.options, after=after, **pull.callbacks)
     await _guarded(entity, [walk], pull)
     return pull.rows()
 
@@ -330,7 +346,7 @@ async def _walk_window(pull: _Pull, lo: int, hi: int) -> None:
     )
     rows = _page(rows, size)
 
-    _take(sink, rows, pull.on_rows)
+    _take(sink, rows, pull.on_rows, pull.on_page)
     last = _row_id(rows[-1]) if rows else hi
     if len(rows) < size or not isinstance(last, int) or last >= hi:
         return

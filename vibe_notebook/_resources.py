@@ -18,6 +18,7 @@ import pandas as pd
 from ._frames import (
     SCHEMAS,
     Lookups,
+    PagedFrame,
     build_lookups,
     column_types,
     is_custom_field,
@@ -340,6 +341,7 @@ class ResourcesMixin:
             limit: int | None = None,
             on_rows: Callable[[int], Any] | None = None,
             on_total: Callable[[int], Any] | None = None,
+            on_page: Callable[[list[dict[str, Any]]], Any] | None = None,
         ) -> list[dict[str, Any]]: ...
 
         async def get_json(
@@ -573,6 +575,8 @@ class ResourcesMixin:
         before = self.stats["requests"]
         # lookups load beside the pull; they are needed only to label rows
         lookups_task = asyncio.ensure_future(self._lookups(_NEEDS[plan.entity]))
+        # each page is typed as it arrives, while later pages are on the way
+        paged = PagedFrame(plan.entity, select=plan.select)
         try:
             with _progress(plan) as (on_rows, on_total):
                 records = await self.pull(
@@ -582,6 +586,7 @@ class ResourcesMixin:
                     limit=plan.limit,
                     on_rows=on_rows,
                     on_total=on_total,
+                    on_page=paged.add,
                 )
         except BaseException:
             lookups_task.cancel()
@@ -590,14 +595,7 @@ class ResourcesMixin:
             raise
         lookups = await lookups_task
         fetched = dt.datetime.now(dt.UTC)
-        frame = to_frame(
-            plan.entity,
-            records,
-            lookups=lookups,
-            select=plan.select,
-            tz=plan.tz,
-            now=fetched,
-        )
+        frame = paged.frame(records, lookups=lookups, tz=plan.tz, now=fetched)
         requests = self.stats["requests"] - before
         if plan.entity == "deals":
             # funnel() reads the stage order from here

@@ -308,6 +308,59 @@ async def test_serve_does_not_sleep_in_test_profile() -> None:
     assert limits.sleep.calls == []
 
 
+@pytest.mark.anyio
+async def test_serve_sleeps_only_the_latency_left_after_the_work() -> None:
+    clock = FakeClock()
+    limits = make_limits(clock, profile="demo")
+    async with limits.slot("k", "p") as slot:
+        clock.advance(0.2)  # building and encoding 5000 rows
+        await slot.serve(rows=5000)
+
+    assert isinstance(limits.sleep, FakeSleep)
+    assert limits.sleep.calls == [pytest.approx(0.35)]
+
+
+@pytest.mark.anyio
+async def test_serve_does_not_sleep_when_the_work_took_longer() -> None:
+    clock = FakeClock()
+    limits = make_limits(clock, profile="demo")
+    async with limits.slot("k", "p") as slot:
+        clock.advance(0.8)
+        await slot.serve(rows=5000)
+
+    assert isinstance(limits.sleep, FakeSleep)
+    assert limits.sleep.calls == []
+
+
+@pytest.mark.anyio
+async def test_serve_counts_time_from_admission_not_from_the_queue() -> None:
+    clock = FakeClock()
+    limits = make_limits(clock, profile="demo", max_in_flight=1, bucket_burst=0)
+    first = limits.slot("k", "p")
+    await first.__aenter__()
+    queued = asyncio.ensure_future(admit(limits, rows=5000))
+    await asyncio.sleep(0)
+
+    clock.advance(0.3)  # the second request waits for the first one's slot
+    await first.__aexit__(None, None, None)
+    await queued
+
+    assert isinstance(limits.sleep, FakeSleep)
+    assert limits.sleep.calls == [pytest.approx(0.55)]
+
+
+@pytest.mark.anyio
+async def test_serve_sleeps_the_full_latency_when_the_clock_goes_back() -> None:
+    clock = FakeClock()
+    limits = make_limits(clock, profile="demo")
+    async with limits.slot("k", "p") as slot:
+        clock.advance(-5)
+        await slot.serve(rows=5000)
+
+    assert isinstance(limits.sleep, FakeSleep)
+    assert limits.sleep.calls == [pytest.approx(0.55)]
+
+
 def test_limits_rejects_unknown_profile() -> None:
     with pytest.raises(ValueError, match="demo"):
         make_limits(profile="fast")

@@ -108,18 +108,29 @@ class Slot:
     limits: Limits
     key: str
     portal: str
+    admitted: float = 0.0
 
     async def serve(self, rows: int = 0) -> None:
-        """Charge the portal's bucket for ``rows`` rows, then wait the latency.
+        """Charge the portal's bucket for ``rows`` rows, then wait out the latency.
 
-        The request was admitted, so it is charged in full even when that
-        takes the bucket past its burst; later requests wait the longer.
+        The modeled latency is the whole time the server side takes, so the
+        work already done since the request was admitted (finding, rendering
+        and encoding the rows) counts toward it: only the remainder is slept,
+        and nothing when the work took longer. The request was admitted, so
+        it is charged in full even when that takes the bucket past its burst;
+        later requests wait the longer.
         """
         self.limits.charge_portal(self.portal, rows)
 
-        delay = self.limits.latency(rows)
+        delay = self.remaining(rows)
         if delay > 0:
             await self.limits.sleep(delay)
+
+    def remaining(self, rows: int) -> float:
+        """Seconds of the latency for ``rows`` rows not yet spent since admission."""
+        latency = self.limits.latency(rows)
+        spent = max(0.0, self.limits.state.clock() - self.admitted)
+        return max(0.0, latency - spent)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -136,6 +147,7 @@ class Limits:
     Examples
     --------
     >>> async with limits.slot(key, portal) as slot:  # doctest: +SKIP
+    ...     body = encode(rows)  # the work counts toward the latency
     ...     await slot.serve(rows=len(rows))
     """
 
@@ -184,7 +196,7 @@ class Limits:
         held = await self._enter(budget)
         try:
             self.check_portal(portal, key=key)
-            yield Slot(self, key, portal)
+            yield Slot(self, key, portal, admitted=self.state.clock())
         finally:
             if held:
                 self._leave(budget)
