@@ -33,7 +33,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from vibe_notebook._frames import PagedFrame, build_lookups, to_frame
+from vibe_notebook._frames import PagedFrame, to_frame
+from vibe_notebook._lookups import build_lookups
 
 PAGE_ROWS = 5000  # rows per page of a pull
 

@@ -8,14 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vibe_notebook._frames import (
-    SCHEMAS,
-    PagedFrame,
-    build_lookups,
-    column_types,
-    to_frame,
-    with_default_pipeline,
-)
+from vibe_notebook._fields import SCHEMAS
+from vibe_notebook._frames import PagedFrame, to_frame
+from vibe_notebook._labels import column_types
+from vibe_notebook._lookups import build_lookups, with_default_pipeline
 
 LOOKUPS = build_lookups(
     categories=[{"id": 1, "name": "Partners", "sort": 200}],

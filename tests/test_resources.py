@@ -11,7 +11,10 @@ import pytest
 
 import vibe_notebook as vn
 from vibe_notebook import _session
-from vibe_notebook._frames import build_lookups, column_types, to_frame
+from vibe_notebook._frames import to_frame
+from vibe_notebook._labels import column_types
+from vibe_notebook._lookups import build_lookups
+from vibe_notebook._pull_plan import plan_pull
 from vibe_notebook._resources import GETTERS
 from vibe_notebook.errors import ConfigurationError, NotConnectedError
 from vibe_notebook.sandbox import Sandbox
@@ -113,7 +116,7 @@ def test_getter_argument_mistake_fails_before_any_request(getter, options, says)
 
 
 def test_plan_pull_translates_since_until_to_platform_filter():
-    plan = vn._resources.plan_pull(
+    plan = plan_pull(
         "deals",
         since="2026-01-01",
         until="2026-02-01T06:00:00+03:00",
@@ -130,7 +133,7 @@ def test_plan_pull_translates_since_until_to_platform_filter():
 
 
 def test_plan_pull_accepts_custom_fields_and_frame_names_in_select():
-    plan = vn._resources.plan_pull("tasks", select="id, statusId, ufCrmTask")
+    plan = plan_pull("tasks", select="id, statusId, ufCrmTask")
 
     assert plan.select == ["id", "status", "ufCrmTask"]
 

@@ -204,17 +204,15 @@ def _exchange_blocking(panel: ConnectPanel, code: str) -> None:
 
 
 async def _exchange_async(panel: ConnectPanel, code: str) -> None:
+    # Nothing may escape a task: the status would stay at "Connecting…".
     try:
         conn = await aexchange_code(code, **_exchange_options(panel))
+        _connected(panel, conn)
     except VibeError as exc:
         _show_failure(panel, exc)
-        return
     except Exception:
         _show_unexpected(panel)
         logger.exception("The connect panel's exchange failed unexpectedly")
-        return
-
-    _connected(panel, conn)
 
 
 def _exchange_options(panel: ConnectPanel) -> dict[str, Any]:

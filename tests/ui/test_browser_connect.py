@@ -56,6 +56,16 @@ def _approve_without_task(page: Page) -> str:
     return address
 
 
+def _expect_connected(status: Any, page: Page, lab: Any, shot: Path) -> None:
+    """Wait for the success view; on failure keep a screenshot and the log."""
+    try:
+        expect(status).to_contain_text("Connected to")
+    except AssertionError as exc:
+        page.screenshot(path=str(shot))
+        log = lab.log.read_text(errors="replace")[-4000:]
+        raise AssertionError(f"{exc}\nJupyterLab's log ends with:\n{log}") from exc
+
+
 def test_connect_panel_in_jupyterlab(
     jupyter_lab: Any, page: Page, output_dir: Path
 ) -> None:
@@ -80,7 +90,7 @@ def test_connect_panel_in_jupyterlab(
     page.locator(".vibe-callback-input input").fill(address)
     page.locator(".vibe-connect-button").click()
     status = page.locator(".vibe-status")
-    expect(status).to_contain_text("Connected to")
+    _expect_connected(status, page, jupyter_lab, output_dir / f"{variant}-stuck.png")
     expect(status).to_contain_text("Not granted: task")
     expect(status).to_contain_text("vn.tasks()")
     expect(page.locator(".vibe-callback-input")).to_have_count(0)
