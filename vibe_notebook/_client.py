@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from ._credentials import mask_key, require_api_key
 from ._envelope import error_from_body, error_from_response, rows_of, unwrap
 from ._pacing import Pacer
 from ._paging import pull_rows
 from ._resources import ResourcesMixin, SyncResourcesMixin
 from ._retry import RetryPolicy, transport_failure, with_retries
-from ._settings import mask_key, require_api_key, resolve_base_url
+from ._settings import resolve_base_url
 from .errors import APIError, ConfigurationError, RateLimitError, ServerError
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ import platformdirs
 
 from ._hosting import is_colab
 from ._settings import DEFAULT_BASE_URL, resolve_base_url
-from .errors import VibeWarning
+from .errors import ConfigurationError, VibeWarning
 
 if TYPE_CHECKING:
     from ._connect import Connection
@@ -31,6 +31,7 @@ __all__ = [
     "list_connections",
     "load_connection",
     "mask_key",
+    "require_api_key",
     "resolve_api_key",
     "resolve_base_url",
     "save_connection",
@@ -101,6 +102,22 @@ def resolve_api_key(
         return saved.api_key
 
     return None
+
+
+def require_api_key(api_key: str | None, base_url: str) -> str:
+    """Like :func:`resolve_api_key`, but raise when there is no usable key."""
+    key = resolve_api_key(api_key, base_url)
+    if key is None:
+        raise ConfigurationError(
+            f"No API key for {base_url}. Pass api_key='vibe_api_...', set the "
+            "VIBE_API_KEY environment variable, or run vn.connect() first."
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in key):
+        raise ConfigurationError(
+            "The API key contains spaces or control characters. Copy it again "
+            "without line breaks."
+        )
+    return key
 
 
 def credentials_path() -> Path:
